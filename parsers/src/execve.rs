@@ -1,0 +1,1 @@
+//! EXECVE argument vectors, reassembled across the EXECVE records of one event.

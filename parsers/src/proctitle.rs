@@ -1,0 +1,1 @@
+//! PROCTITLE: hex-encoded, NUL-separated argv (truncated by auditd at 128 bytes).

@@ -1,0 +1,1 @@
+//! `auditrail parse FILE…`: every input line as one JSON object on stdout.
