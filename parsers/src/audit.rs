@@ -105,61 +105,18 @@ pub struct Record<'a> {
 }
 
 /// Keys whose bare values auditd hex-encodes when they hold a space, quote, control or non-ASCII
-/// byte (audit userspace's "untrusted string" fields), besides EXECVE's `aN`/`aN[i]`.
+/// byte (audit userspace's "untrusted string" fields). EXECVE's `aN`/`aN[i]` are untrusted too, but
+/// only in EXECVE records (SYSCALL's `a0`..`a3` are registers): see [`crate::execve`].
 pub const UNTRUSTED_STRING_KEYS: &[&[u8]] = &[
-    b"proctitle",
-    b"name",
-    b"comm",
-    b"exe",
-    b"cwd",
-    b"data",
-    b"path",
-    b"key",
-    b"cmd",
-    b"acct",
-    b"old",
-    b"new",
-    b"ocomm",
-    b"watch",
-    b"dir",
-    b"vm",
-    b"cgroup",
-    b"new-chardev",
-    b"old-chardev",
-    b"new-disk",
-    b"old-disk",
-    b"new-fs",
-    b"old-fs",
-    b"new-net",
-    b"old-net",
-    b"new-rng",
-    b"old-rng",
-    b"root_dir",
-    b"grp",
-    b"new_group",
-    b"id",
+    b"proctitle", b"name", b"comm", b"exe", b"cwd", b"data", b"path", b"key", b"cmd", b"acct",
+    b"ocomm", b"watch", b"dir", b"vm", b"cgroup", b"new-chardev", b"old-chardev", b"new-disk",
+    b"old-disk", b"new-fs", b"old-fs", b"new-net", b"old-net", b"new-rng", b"old-rng",
+    b"root_dir", b"grp", b"new_group",
 ];
 
-/// True if `key` names an untrusted-string field (including EXECVE's `a0`, `a1[2]` …).
+/// True if `key` names an untrusted-string field (outside EXECVE).
 pub fn is_untrusted_string_key(key: &[u8]) -> bool {
-    if UNTRUSTED_STRING_KEYS.contains(&key) {
-        return true;
-    }
-    // EXECVE arguments: a<digits> or a<digits>[<digits>] (not a<digits>_len).
-    match key.split_first() {
-        Some((b'a', rest)) if !rest.is_empty() => {
-            let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
-            digits > 0
-                && (digits == rest.len()
-                    || (rest[digits] == b'['
-                        && rest.last() == Some(&b']')
-                        && rest.len() > digits + 2
-                        && rest[digits + 1..rest.len() - 1]
-                            .iter()
-                            .all(u8::is_ascii_digit)))
-        }
-        _ => false,
-    }
+    UNTRUSTED_STRING_KEYS.contains(&key)
 }
 
 impl<'a> Value<'a> {
