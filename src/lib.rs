@@ -3,4 +3,8 @@
 //!
 //! The binary (`src/main.rs`) is thin glue over these modules; `pipeline` shows the whole flow.
 
+pub mod checkpoint;
+pub mod coalesce;
 pub mod parse_cmd;
+pub mod source;
+pub mod workload;
