@@ -7,12 +7,24 @@
 //! [`parse_header`] reads only the header (cheap; the coalescer's key), [`parse_record`] the whole
 //! line. Values borrow from the input; nothing is decoded until asked ([`Body::text_of`]).
 //! Any record type is accepted; a body that does not follow the `key=value` grammar (free-text
-//! `DAEMON_*` records, `msg='PAM: …'`) is kept verbatim in [`Body::text`].
+//! `DAEMON_*` records, `msg='PAM: …'`) is kept verbatim in [`Body::text`]. Every line with a
+//! valid header parses, including `type=UNKNOWN[1329] msg=?` (no stamp: time 0, serial 0, body
+//! `msg=?`); only a line without one is a [`ParseError`]. Parsing is linear in the line's length.
+//! The parsing lives in `audit/header.rs` (nom) and `audit/body.rs` (memchr loops).
 
 use std::borrow::Cow;
 
 use crate::error::ParseError;
 use crate::hex;
+
+mod body;
+mod header;
+#[cfg(test)]
+mod tests_kernel;
+#[cfg(test)]
+mod tests_robust;
+#[cfg(test)]
+mod tests_user;
 
 /// The record type: a name such as `SYSCALL`, or the number of an `UNKNOWN[1327]` record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -108,10 +120,34 @@ pub struct Record<'a> {
 /// byte (audit userspace's "untrusted string" fields). EXECVE's `aN`/`aN[i]` are untrusted too, but
 /// only in EXECVE records (SYSCALL's `a0`..`a3` are registers): see [`crate::execve`].
 pub const UNTRUSTED_STRING_KEYS: &[&[u8]] = &[
-    b"proctitle", b"name", b"comm", b"exe", b"cwd", b"data", b"path", b"key", b"cmd", b"acct",
-    b"ocomm", b"watch", b"dir", b"vm", b"cgroup", b"new-chardev", b"old-chardev", b"new-disk",
-    b"old-disk", b"new-fs", b"old-fs", b"new-net", b"old-net", b"new-rng", b"old-rng",
-    b"root_dir", b"grp", b"new_group",
+    b"proctitle",
+    b"name",
+    b"comm",
+    b"exe",
+    b"cwd",
+    b"data",
+    b"path",
+    b"key",
+    b"cmd",
+    b"acct",
+    b"ocomm",
+    b"watch",
+    b"dir",
+    b"vm",
+    b"cgroup",
+    b"new-chardev",
+    b"old-chardev",
+    b"new-disk",
+    b"old-disk",
+    b"new-fs",
+    b"old-fs",
+    b"new-net",
+    b"old-net",
+    b"new-rng",
+    b"old-rng",
+    b"root_dir",
+    b"grp",
+    b"new_group",
 ];
 
 /// True if `key` names an untrusted-string field (outside EXECVE).
@@ -186,14 +222,20 @@ impl<'a> Body<'a> {
     }
 }
 
-/// Parses only the header of an audit line. Cheap: no field splitting.
+/// Parses only the header of an audit line. Cheap: no field splitting, cost independent of the
+/// body's length. A trailing `\r` is ignored. A line whose `msg=` carries no `audit(…)` stamp
+/// (`type=UNKNOWN[1329] msg=?`) gets time 0 and serial 0, with `body_start` at `msg=`.
 pub fn parse_header(line: &[u8]) -> Result<Header<'_>, ParseError> {
-    let _ = line;
-    todo!("helper: nom header parser")
+    header::parse(line)
 }
 
-/// Parses a whole audit line into a [`Record`].
+/// Parses a whole audit line into a [`Record`]. Fails only when the header does; any body is
+/// accepted: tokens that are not `key=value` become [`Body::text`]. A trailing `\r` is not part
+/// of the body.
 pub fn parse_record(line: &[u8]) -> Result<Record<'_>, ParseError> {
-    let _ = line;
-    todo!("helper: nom record parser")
+    let header = header::parse(line)?;
+    let line = header::trim_line_end(line);
+    let (_, body) = body::body(&line[header.body_start..])
+        .map_err(|_| ParseError::new("malformed body", line, header.body_start))?;
+    Ok(Record { header, body })
 }

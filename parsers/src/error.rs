@@ -12,6 +12,8 @@ pub struct ParseError {
     pub offset: usize,
     /// Up to 48 bytes of input starting at `offset`, escaped for display.
     pub near: String,
+    /// Optional detail that a fixed `what` cannot hold, e.g. serde's "missing field `decision`".
+    pub detail: Option<String>,
 }
 
 /// How many input bytes an error message quotes.
@@ -26,7 +28,18 @@ impl ParseError {
         if end < input.len() {
             near.push('…');
         }
-        ParseError { what, offset, near }
+        ParseError {
+            what,
+            offset,
+            near,
+            detail: None,
+        }
+    }
+
+    /// The same error with a detail message, shown after the rest by `Display`.
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
     }
 }
 
@@ -36,7 +49,11 @@ impl fmt::Display for ParseError {
             f,
             "{} at byte {} near \"{}\"",
             self.what, self.offset, self.near
-        )
+        )?;
+        match &self.detail {
+            Some(detail) => write!(f, ": {detail}"),
+            None => Ok(()),
+        }
     }
 }
 

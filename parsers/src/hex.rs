@@ -6,7 +6,7 @@
 /// Decodes an even-length string of hex digits (either case). `None` if the length is odd or any
 /// byte is not a hex digit.
 pub fn decode(s: &[u8]) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     let mut out = Vec::with_capacity(s.len() / 2);
@@ -19,7 +19,7 @@ pub fn decode(s: &[u8]) -> Option<Vec<u8>> {
 /// True if `s` is non-empty, even-length and all hex digits: the shape auditd gives to an
 /// untrusted string it had to encode.
 pub fn is_hex(s: &[u8]) -> bool {
-    !s.is_empty() && s.len() % 2 == 0 && s.iter().all(u8::is_ascii_hexdigit)
+    !s.is_empty() && s.len().is_multiple_of(2) && s.iter().all(u8::is_ascii_hexdigit)
 }
 
 /// Encodes bytes as upper-case hex, the way auditd does.
