@@ -10,7 +10,10 @@
 //! call, per-event overhead, time span) are declared as [`SinkConstraints`].
 //!
 //! Sinks: [`LocalDirSink`] (the embedded default: one file per batch under an S3-like key, written
-//! atomically) and [`StdoutSink`] (debugging).
+//! atomically), [`StdoutSink`] (debugging), [`FirehoseSink`] (`PutRecordBatch`, many events per
+//! gzip record, only failed records re-sent) and [`CloudWatchSink`] (`PutLogEvents`, one log event
+//! per event, rejections read and counted). Wire-level counters ([`SinkMetrics`]) of every sink
+//! reach [`SinkStats`] through [`Sink::take_metrics`].
 //!
 //! Delivery is at-least-once: a batch is acknowledged only after the sink said it is durable, and
 //! a failing batch is retried — by default forever, [`SendError::Fatal`] included (logged at error
@@ -55,21 +58,32 @@
 //! # }
 //! ```
 
+mod aws;
 mod batch;
+pub mod cloudwatch;
 mod driver;
 mod event;
+pub mod firehose;
 mod key;
 mod local_dir;
+mod metrics;
 mod retry;
 mod seqset;
 mod sink;
 mod stdout;
 
+pub use aws::{AwsBatchConfig, AwsConnection};
 pub use batch::{Batch, BatchLimits, Batcher, Compression, Framing, SinkConstraints};
-pub use driver::{run_sink, SinkStats};
+pub use cloudwatch::{CloudWatchConfig, CloudWatchSink, NameValues, RETENTION_DAYS};
+pub use driver::{run_sink, run_sink_with, DriverOptions, SinkStats};
 pub use event::{EncodedEvent, SinkAck};
+pub use firehose::{
+    compression_advice, FirehoseConfig, FirehoseSink, RecordCompression, MAX_BYTES_PER_CALL,
+    MAX_RECORDS_PER_CALL, MAX_RECORD_BYTES,
+};
 pub use key::{basic_utc_timestamp, object_key, seq_from_file_name};
 pub use local_dir::{LocalDirConfig, LocalDirConfigError, LocalDirSink, STATE_FILE_NAME};
+pub use metrics::{LatencyStats, SinkMetrics, LATENCY_BUCKETS_MS};
 pub use retry::RetryPolicy;
 pub use seqset::SeqSet;
 pub use sink::{SendError, Sink};

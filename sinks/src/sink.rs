@@ -7,7 +7,7 @@
 
 use std::future::Future;
 
-use crate::{Batch, SinkConstraints};
+use crate::{Batch, SinkConstraints, SinkMetrics};
 
 /// Why a send failed.
 ///
@@ -47,11 +47,18 @@ impl SendError {
 /// [`run_sink`](crate::run_sink).
 ///
 /// Implement the methods with `async fn`; the futures must be `Send` so the driver can be
-/// spawned. A sink whose destination reports per-record failures (Firehose, CloudWatch) either
-/// retries the failed records inside `send` or returns `Retriable`, in which case the whole batch
-/// is sent again (duplicates are acceptable, losses are not). The driver puts no timeout around
+/// spawned. A sink whose destination reports per-record failures remembers which parts of the
+/// batch were accepted and returns `Retriable`; the driver backs off and calls `send` again with
+/// the same batch, which sends only the rest (the Firehose and CloudWatch sinks do this). A sink
+/// that keeps no such state has the whole batch sent again (duplicates are acceptable, losses
+/// are not). The driver puts no timeout around
 /// `send` or `healthcheck`: network sinks bound their own requests and report a timeout as
 /// `Retriable`.
+///
+/// The driver sends up to `concurrency` batches at once, each through its own clone of the
+/// sink (see [`run_sink_with`](crate::run_sink_with)), so a clone is a cheap handle (clients
+/// behind `Arc`s) and state shared by all batches lives behind one; state a clone keeps while
+/// retrying one batch (e.g. which records were already accepted) is per batch by construction.
 pub trait Sink: Send {
     /// Name used in logs.
     fn name(&self) -> &str;
@@ -67,4 +74,11 @@ pub trait Sink: Send {
     /// Checks that the destination is reachable and writable; called once at start (a failure
     /// is logged, not fatal: the driver starts anyway and retries sends).
     fn healthcheck(&mut self) -> impl Future<Output = Result<(), SendError>> + Send;
+
+    /// Wire-level counters recorded since the last call (requests, records, rejections,
+    /// latency), reset to zero. The driver calls it after every attempt and adds the result to
+    /// [`SinkStats::metrics`](crate::SinkStats). Sinks that count nothing keep the default.
+    fn take_metrics(&mut self) -> SinkMetrics {
+        SinkMetrics::default()
+    }
 }

@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::{Batch, SendError, Sink};
 
-/// Writes batches to stdout (or, for tests and embedding, any writer).
+/// Writes batches to stdout (or, for tests and embedding, any writer). Clones share the writer.
+#[derive(Clone)]
 pub struct StdoutSink {
     name: String,
     out: Arc<Mutex<Box<dyn Write + Send>>>,

@@ -17,10 +17,15 @@ struct Shared {
     /// While true every send fails.
     failing: Arc<AtomicBool>,
     delivered: Arc<Mutex<Vec<Vec<u64>>>>,
+    /// Sends running now, and the most ever running at once while `failing`.
+    running: Arc<AtomicU32>,
+    max_running_while_failing: Arc<AtomicU32>,
 }
 
 /// Fails the first `fail_each_batch` attempts of every batch (and every attempt while
-/// `failing`), optionally waiting for a permit before answering.
+/// `failing`), optionally waiting for a permit before answering. The driver sends each batch
+/// through a fresh clone, so `failures_of_this_batch` counts per batch.
+#[derive(Clone)]
 struct TestSink {
     shared: Shared,
     fail_each_batch: u32,
@@ -48,6 +53,15 @@ impl Sink for TestSink {
 
     async fn send(&mut self, batch: &Batch) -> Result<(), SendError> {
         self.shared.attempts.fetch_add(1, Ordering::SeqCst);
+        if self.shared.failing.load(Ordering::SeqCst) {
+            // A hung server: the attempt times out after 5 s; overlapping attempts are counted.
+            let running = self.shared.running.fetch_add(1, Ordering::SeqCst) + 1;
+            self.shared
+                .max_running_while_failing
+                .fetch_max(running, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            self.shared.running.fetch_sub(1, Ordering::SeqCst);
+        }
         if let Some(gate) = &self.gate {
             gate.acquire().await.map_err(SendError::fatal)?.forget();
         }
@@ -96,7 +110,7 @@ fn limits(max_events: usize, max_age_secs: u64) -> BatchLimits {
 }
 
 /// Spawns a driver for any sink: also proves `run_sink` is spawnable for a generic `S`.
-fn spawn_driver<S: Sink + 'static>(
+fn spawn_driver<S: Sink + Clone + 'static>(
     sink: S,
     limits: BatchLimits,
     retry: RetryPolicy,
@@ -314,4 +328,90 @@ async fn a_closed_ack_receiver_does_not_stop_delivery() {
     drop(events);
     assert_eq!(handle.await.unwrap().batches_sent, 3);
     assert_eq!(shared.delivered.lock().unwrap().len(), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn sends_at_most_concurrency_batches_at_once_and_acks_them_all() {
+    let shared = Shared::default();
+    let gate = Arc::new(Semaphore::new(0));
+    let sink = TestSink {
+        gate: Some(Arc::clone(&gate)),
+        ..TestSink::new(&shared, 0)
+    };
+    let (events, rx) = mpsc::channel(2);
+    let (acks_tx, mut acks) = mpsc::channel(1024);
+    let options = DriverOptions {
+        limits: limits(1, 60),
+        compression: Compression::None,
+        retry: RetryPolicy::default(),
+        concurrency: 3,
+    };
+    let handle = tokio::spawn(run_sink_with(1, sink, options, rx, acks_tx));
+    let feeder = tokio::spawn(async move {
+        for seq in 0..10 {
+            events.send(event(seq)).await.unwrap();
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(
+        shared.attempts.load(Ordering::SeqCst),
+        3,
+        "three batches in flight, no more"
+    );
+    assert!(!feeder.is_finished(), "the driver kept reading while full");
+    gate.add_permits(1);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(
+        shared.attempts.load(Ordering::SeqCst),
+        4,
+        "a freed slot is refilled"
+    );
+    assert_eq!(drain(&mut acks).len(), 1);
+    gate.add_permits(100);
+    feeder.await.unwrap();
+    let stats = handle.await.unwrap();
+    let mut acked: Vec<u64> = drain(&mut acks)
+        .iter()
+        .flat_map(|ack| ack.seqs.iter())
+        .collect();
+    acked.sort_unstable();
+    assert_eq!(acked, (1..10).collect::<Vec<_>>());
+    assert_eq!((stats.batches_sent, stats.events_sent), (10, 10));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_sink_gets_one_attempt_at_a_time_then_full_concurrency_again() {
+    let shared = Shared::default();
+    let (events, rx) = mpsc::channel(64);
+    let (acks_tx, mut acks) = mpsc::channel(1024);
+    let options = DriverOptions {
+        limits: limits(1, 60),
+        compression: Compression::None,
+        retry: RetryPolicy::default(),
+        concurrency: 4,
+    };
+    let handle = tokio::spawn(run_sink_with(
+        0,
+        TestSink::new(&shared, 0),
+        options,
+        rx,
+        acks_tx,
+    ));
+    shared.failing.store(true, Ordering::SeqCst);
+    for seq in 0..8 {
+        events.send(event(seq)).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    let attempts = shared.attempts.load(Ordering::SeqCst);
+    assert!(attempts > 8, "retried while failing: {attempts}");
+    // The four first attempts overlapped; every retry after the first failure ran alone.
+    shared.max_running_while_failing.store(0, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    assert_eq!(shared.max_running_while_failing.load(Ordering::SeqCst), 1);
+    assert!(drain(&mut acks).is_empty());
+    shared.failing.store(false, Ordering::SeqCst);
+    drop(events);
+    let stats = handle.await.unwrap();
+    assert_eq!((stats.batches_sent, stats.events_sent), (8, 8));
+    assert_eq!(drain(&mut acks).len(), 8);
 }

@@ -60,8 +60,8 @@ pub enum LocalDirConfigError {
     InvalidPrefix(String),
 }
 
-/// Writes each batch as one file; see the module docs.
-#[derive(Debug)]
+/// Writes each batch as one file; see the module docs. Clones share the seq allocator.
+#[derive(Clone, Debug)]
 pub struct LocalDirSink {
     name: String,
     inner: Arc<Inner>,
