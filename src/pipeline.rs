@@ -29,7 +29,7 @@ use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
 use auditrail_sinks::{
-    run_sink, run_sink_with, BatchLimits, CloudWatchSink, Compression, DriverOptions, EncodedEvent,
+    run_sink_with, BatchLimits, CloudWatchSink, Compression, DriverOptions, EncodedEvent,
     FirehoseSink, LocalDirConfig, LocalDirSink, RetryPolicy, Sink, SinkAck, SinkStats, StdoutSink,
 };
 
@@ -60,6 +60,29 @@ pub struct RunSummary {
     pub parse_errors: u64,
     pub lost_events: u64,
     pub sinks: Vec<SinkStats>,
+}
+
+/// The running sinks: each one's event channel and task, and the channel they all ack into.
+struct SinkSet {
+    txs: Vec<mpsc::Sender<EncodedEvent>>,
+    tasks: Vec<JoinHandle<SinkStats>>,
+    acks: mpsc::Sender<SinkAck>,
+}
+
+impl SinkSet {
+    /// Starts the shared driver for `sink`; its index is its position in `txs`.
+    fn spawn<S: Sink + Clone + 'static>(&mut self, sink: S, options: DriverOptions) {
+        let (tx, rx) = mpsc::channel::<EncodedEvent>(SINK_QUEUE);
+        let index = self.txs.len();
+        self.txs.push(tx);
+        self.tasks.push(tokio::spawn(run_sink_with(
+            index,
+            sink,
+            options,
+            rx,
+            self.acks.clone(),
+        )));
+    }
 }
 
 /// How a run ends.
@@ -106,9 +129,18 @@ pub async fn run(
 
     // Sinks: one task each, fed by its own bounded channel, all acking into one channel.
     let (ack_tx, ack_rx) = mpsc::channel::<SinkAck>(1024);
-    let mut sink_txs = Vec::new();
-    let mut sink_tasks: Vec<JoinHandle<SinkStats>> = Vec::new();
+    let mut sinks = SinkSet {
+        txs: Vec::new(),
+        tasks: Vec::new(),
+        acks: ack_tx,
+    };
     let retry = RetryPolicy::default();
+    let options = |limits, compression, concurrency| DriverOptions {
+        limits,
+        compression,
+        retry: retry.clone(),
+        concurrency,
+    };
     if let Some(s) = &cfg.sinks.local_dir {
         let sink = LocalDirSink::new(LocalDirConfig {
             dir: s.dir.clone(),
@@ -121,36 +153,15 @@ pub async fn run(
             },
             CompressionSetting::None => Compression::None,
         };
-        let (tx, rx) = mpsc::channel::<EncodedEvent>(SINK_QUEUE);
-        let index = sink_txs.len();
-        sink_txs.push(tx);
-        let limits = batch_limits(&s.batch);
-        sink_tasks.push(tokio::spawn(run_sink(
-            index,
-            sink,
-            limits,
-            compression,
-            retry.clone(),
-            rx,
-            ack_tx.clone(),
-        )));
+        sinks.spawn(sink, options(batch_limits(&s.batch), compression, 1));
     }
     if let Some(s) = &cfg.sinks.stdout {
-        let (tx, rx) = mpsc::channel::<EncodedEvent>(SINK_QUEUE);
-        let index = sink_txs.len();
-        sink_txs.push(tx);
-        sink_tasks.push(tokio::spawn(run_sink(
-            index,
-            StdoutSink::new(),
-            batch_limits(&s.batch),
-            Compression::None,
-            retry.clone(),
-            rx,
-            ack_tx.clone(),
-        )));
+        let limits = batch_limits(&s.batch);
+        sinks.spawn(StdoutSink::new(), options(limits, Compression::None, 1));
     }
     // AWS sinks: clients from the standard credential/region chain; their health check runs in
-    // the driver (logged), or here first when `require_healthy` makes a failure fatal.
+    // the driver (logged), or here first when `require_healthy` makes a failure fatal. Their
+    // records are compressed by the sink itself, so the driver's batches stay plain.
     if let Some(s) = &cfg.sinks.firehose {
         let mut sink = FirehoseSink::new(s.clone())
             .await
@@ -160,21 +171,8 @@ pub async fn run(
                 .await
                 .context("sinks.firehose health check (require_healthy = true)")?;
         }
-        let (tx, rx) = mpsc::channel::<EncodedEvent>(SINK_QUEUE);
-        let options = DriverOptions {
-            limits: s.batch.limits(),
-            compression: Compression::None, // records are compressed by the sink
-            retry: retry.clone(),
-            concurrency: s.concurrency,
-        };
-        sink_tasks.push(tokio::spawn(run_sink_with(
-            sink_txs.len(),
-            sink,
-            options,
-            rx,
-            ack_tx.clone(),
-        )));
-        sink_txs.push(tx);
+        let limits = s.batch.limits();
+        sinks.spawn(sink, options(limits, Compression::None, s.concurrency));
     }
     if let Some(s) = &cfg.sinks.cloudwatch {
         let mut sink = CloudWatchSink::new(s.clone(), &host.name)
@@ -185,22 +183,14 @@ pub async fn run(
                 .await
                 .context("sinks.cloudwatch health check (require_healthy = true)")?;
         }
-        let (tx, rx) = mpsc::channel::<EncodedEvent>(SINK_QUEUE);
-        let options = DriverOptions {
-            limits: s.batch.limits(),
-            compression: Compression::None,
-            retry: retry.clone(),
-            concurrency: s.concurrency,
-        };
-        sink_tasks.push(tokio::spawn(run_sink_with(
-            sink_txs.len(),
-            sink,
-            options,
-            rx,
-            ack_tx.clone(),
-        )));
-        sink_txs.push(tx);
+        let limits = s.batch.limits();
+        sinks.spawn(sink, options(limits, Compression::None, s.concurrency));
     }
+    let SinkSet {
+        txs: sink_txs,
+        tasks: sink_tasks,
+        acks: ack_tx,
+    } = sinks;
     drop(ack_tx);
     let tracker: SharedTracker = Arc::new(Mutex::new(AckTracker::new(sink_txs.len())));
 

@@ -505,16 +505,8 @@ fn syslog_time_ms(msg: &auditrail_parsers::syslog::SyslogMessage<'_>) -> Option<
 
 /// (year, month) of a Unix time, UTC.
 fn civil_year_month(secs: i64) -> (i32, u8) {
-    let days = secs.div_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let days = u64::try_from(secs.div_euclid(86_400)).unwrap_or(0);
+    let (year, month, _) = auditrail_parsers::event::civil_from_days(days);
     (i32::try_from(year).unwrap_or(1970), month as u8)
 }
 

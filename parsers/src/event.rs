@@ -32,7 +32,7 @@ use serde::Serialize;
 
 pub use self::fields::{text_list, text_pair, FieldMap};
 pub use self::syscalls::{arch_name, syscall_name};
-pub use self::time::rfc3339_millis;
+pub use self::time::{civil_from_days, rfc3339_millis};
 
 use self::fields::MapBuilder;
 use self::typed::{other_record, path_item, syscall};

@@ -25,20 +25,12 @@ pub struct Civil {
     pub millis: u32,
 }
 
-/// Epoch milliseconds to UTC (Howard Hinnant's `civil_from_days`).
+/// Epoch milliseconds to UTC.
 pub fn civil(epoch_millis: u64) -> Civil {
     let secs = epoch_millis / 1000;
-    let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (year, month, day) = auditrail_parsers::event::civil_from_days(secs / 86_400);
+    let (year, month, day) = (year as i64, month as u32, day as u32);
     Civil {
         year,
         month,

@@ -17,8 +17,9 @@ pub fn rfc3339_millis(millis_since_epoch: u64) -> String {
     )
 }
 
-/// Days since 1970-01-01 → proleptic Gregorian `(year, month, day)`.
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
+/// Days since 1970-01-01 → proleptic Gregorian `(year, month, day)` (Howard Hinnant's
+/// algorithm). The one civil-date conversion of the parsers and the daemon.
+pub fn civil_from_days(days: u64) -> (u64, u64, u64) {
     // Shift the epoch to 0000-03-01 so that leap days fall at the end of the (March-based) year.
     // `days` ≤ u64::MAX / 86400, so this cannot overflow.
     let z = days + 719_468;
