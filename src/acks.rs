@@ -131,11 +131,20 @@ impl<K: Copy + Eq + Hash> AckTracker<K> {
         }
     }
 
-    /// Records that event `seq`, built from `lines`, was handed to the sinks. Must be called before
-    /// any sink can ack `seq`. An event with no lines (socket input) needs no tracking.
+    /// Records that event `seq`, built from `lines`, was handed to every sink. Must be called
+    /// before any sink can ack `seq`. An event with no lines (socket input) needs no tracking.
     pub fn event_emitted(&mut self, seq: u64, lines: Vec<LinePos<K>>) {
+        self.event_emitted_to(seq, lines, self.sinks as usize);
+    }
+
+    /// Like [`AckTracker::event_emitted`], for an event handed to `sinks` sinks only (alert-only
+    /// sinks do not get every event).
+    pub fn event_emitted_to(&mut self, seq: u64, lines: Vec<LinePos<K>>, sinks: usize) {
         self.stats.events_emitted += 1;
-        if lines.is_empty() {
+        if lines.is_empty() || sinks == 0 {
+            for pos in &lines {
+                self.release_line(*pos);
+            }
             self.stats.events_acked += 1;
             return;
         }
@@ -143,7 +152,7 @@ impl<K: Copy + Eq + Hash> AckTracker<K> {
             seq,
             PendingEvent {
                 lines,
-                waiting_for: self.sinks,
+                waiting_for: u32::try_from(sinks).unwrap_or(u32::MAX),
             },
         );
     }
@@ -248,6 +257,20 @@ mod tests {
         t.sink_acked(&seqs(&[7, 8]));
         assert_eq!(t.safe_offset(1), Some(150));
         assert_eq!(t.stats().unknown_acks, 1);
+    }
+
+    #[test]
+    fn events_sent_to_fewer_sinks_need_only_their_acks() {
+        let mut t = AckTracker::new(2);
+        t.open_file(1u8, 0, Path::new("/f"));
+        t.register_line(1, 0, 10);
+        t.register_line(1, 10, 20);
+        t.event_emitted_to(0, vec![pos(0)], 1); // no alert: the alert-only sink never sees it
+        t.event_emitted(1, vec![pos(10)]);
+        t.sink_acked(&seqs(&[0, 1]));
+        assert_eq!(t.safe_offset(1), Some(10));
+        t.sink_acked(&seqs(&[1]));
+        assert_eq!(t.safe_offset(1), Some(20));
     }
 
     #[test]

@@ -128,6 +128,19 @@ pub struct Sinks {
     pub firehose: Option<auditrail_sinks::FirehoseConfig>,
     /// CloudWatch Logs `PutLogEvents`; keys and defaults: `auditrail_sinks::CloudWatchConfig`.
     pub cloudwatch: Option<auditrail_sinks::CloudWatchConfig>,
+    /// Sinks that receive only events with alerts (besides every sink above, which gets them
+    /// too): a separate delivery stream, log group/stream or directory for the alert table.
+    #[serde(default)]
+    pub alerts: AlertSinks,
+}
+
+/// `[sinks.alerts.*]`: the same sink kinds, fed only with events that raised an alert.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertSinks {
+    pub local_dir: Option<LocalDirSinkSettings>,
+    pub firehose: Option<auditrail_sinks::FirehoseConfig>,
+    pub cloudwatch: Option<auditrail_sinks::CloudWatchConfig>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -257,6 +270,9 @@ impl Config {
         if let Some(s) = &mut self.sources.syslog_socket {
             fix(&mut s.path);
         }
+        if let Some(s) = &mut self.sinks.alerts.local_dir {
+            fix(&mut s.dir);
+        }
         if let Some(s) = &mut self.sinks.local_dir {
             fix(&mut s.dir);
         }
@@ -306,6 +322,10 @@ impl Config {
         let batches = [
             ("local_dir", self.sinks.local_dir.as_ref().map(|s| &s.batch)),
             ("stdout", self.sinks.stdout.as_ref().map(|s| &s.batch)),
+            (
+                "alerts.local_dir",
+                self.sinks.alerts.local_dir.as_ref().map(|s| &s.batch),
+            ),
         ];
         for (name, batch) in batches {
             if let Some(b) = batch {

@@ -39,7 +39,7 @@ use crate::coalesce::CoalesceConfig;
 use crate::config::{BatchSettings, CompressionSetting, Config, FileSource, ReadFrom};
 use crate::correlate::Correlator;
 use crate::enrich::Enricher;
-use crate::process::{Processor, ProcessorParts, SharedTracker, SourceKind};
+use crate::process::{Processor, ProcessorParts, SharedTracker, SinkRoute, SourceKind};
 use crate::source::syslog_socket::{self, SocketConfig, SocketMessage};
 use crate::source::{self, run_tailer, FileId, TailConfig, TailEvent};
 
@@ -64,7 +64,7 @@ pub struct RunSummary {
 
 /// The running sinks: each one's event channel and task, and the channel they all ack into.
 struct SinkSet {
-    txs: Vec<mpsc::Sender<EncodedEvent>>,
+    txs: Vec<SinkRoute>,
     tasks: Vec<JoinHandle<SinkStats>>,
     acks: mpsc::Sender<SinkAck>,
 }
@@ -72,9 +72,19 @@ struct SinkSet {
 impl SinkSet {
     /// Starts the shared driver for `sink`; its index is its position in `txs`.
     fn spawn<S: Sink + Clone + 'static>(&mut self, sink: S, options: DriverOptions) {
+        self.spawn_routed(sink, options, false);
+    }
+
+    /// Same, for a sink that receives only events with alerts when `alerts_only`.
+    fn spawn_routed<S: Sink + Clone + 'static>(
+        &mut self,
+        sink: S,
+        options: DriverOptions,
+        alerts_only: bool,
+    ) {
         let (tx, rx) = mpsc::channel::<EncodedEvent>(SINK_QUEUE);
         let index = self.txs.len();
-        self.txs.push(tx);
+        self.txs.push(SinkRoute { tx, alerts_only });
         self.tasks.push(tokio::spawn(run_sink_with(
             index,
             sink,
@@ -141,7 +151,10 @@ pub async fn run(
         retry: retry.clone(),
         concurrency,
     };
-    if let Some(s) = &cfg.sinks.local_dir {
+    let alerts = &cfg.sinks.alerts;
+    let local_dirs = [(&cfg.sinks.local_dir, false), (&alerts.local_dir, true)];
+    for (s, alerts_only) in local_dirs {
+        let Some(s) = s else { continue };
         let sink = LocalDirSink::new(LocalDirConfig {
             dir: s.dir.clone(),
             prefix: s.prefix.clone(),
@@ -153,7 +166,8 @@ pub async fn run(
             },
             CompressionSetting::None => Compression::None,
         };
-        sinks.spawn(sink, options(batch_limits(&s.batch), compression, 1));
+        let opts = options(batch_limits(&s.batch), compression, 1);
+        sinks.spawn_routed(sink, opts, alerts_only);
     }
     if let Some(s) = &cfg.sinks.stdout {
         let limits = batch_limits(&s.batch);
@@ -162,7 +176,8 @@ pub async fn run(
     // AWS sinks: clients from the standard credential/region chain; their health check runs in
     // the driver (logged), or here first when `require_healthy` makes a failure fatal. Their
     // records are compressed by the sink itself, so the driver's batches stay plain.
-    if let Some(s) = &cfg.sinks.firehose {
+    for (s, alerts_only) in [(&cfg.sinks.firehose, false), (&alerts.firehose, true)] {
+        let Some(s) = s else { continue };
         let mut sink = FirehoseSink::new(s.clone())
             .await
             .map_err(|e| anyhow::anyhow!("sinks.firehose: {e}"))?;
@@ -171,10 +186,11 @@ pub async fn run(
                 .await
                 .context("sinks.firehose health check (require_healthy = true)")?;
         }
-        let limits = s.batch.limits();
-        sinks.spawn(sink, options(limits, Compression::None, s.concurrency));
+        let opts = options(s.batch.limits(), Compression::None, s.concurrency);
+        sinks.spawn_routed(sink, opts, alerts_only);
     }
-    if let Some(s) = &cfg.sinks.cloudwatch {
+    for (s, alerts_only) in [(&cfg.sinks.cloudwatch, false), (&alerts.cloudwatch, true)] {
+        let Some(s) = s else { continue };
         let mut sink = CloudWatchSink::new(s.clone(), &host.name)
             .await
             .map_err(|e| anyhow::anyhow!("sinks.cloudwatch: {e}"))?;
@@ -183,8 +199,8 @@ pub async fn run(
                 .await
                 .context("sinks.cloudwatch health check (require_healthy = true)")?;
         }
-        let limits = s.batch.limits();
-        sinks.spawn(sink, options(limits, Compression::None, s.concurrency));
+        let opts = options(s.batch.limits(), Compression::None, s.concurrency);
+        sinks.spawn_routed(sink, opts, alerts_only);
     }
     let SinkSet {
         txs: sink_txs,

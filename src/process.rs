@@ -79,7 +79,7 @@ pub struct Processor {
     include_raw: bool,
     coalescer: Coalescer<HeldLine>,
     tracker: SharedTracker,
-    sinks: Vec<mpsc::Sender<EncodedEvent>>,
+    sinks: Vec<SinkRoute>,
     next_seq: u64,
     socket_counter: u64,
     coalesced: Vec<Output<HeldLine>>,
@@ -104,7 +104,13 @@ pub struct ProcessorParts {
     pub enricher: Enricher,
     pub tracker: SharedTracker,
     /// One bounded channel per sink.
-    pub sinks: Vec<mpsc::Sender<EncodedEvent>>,
+    pub sinks: Vec<SinkRoute>,
+}
+
+/// Where events go: a sink's channel, and whether it takes only events with alerts.
+pub struct SinkRoute {
+    pub tx: mpsc::Sender<EncodedEvent>,
+    pub alerts_only: bool,
 }
 
 impl Processor {
@@ -436,19 +442,29 @@ impl Processor {
                     // Serializing our own structs cannot fail in practice; never lose the line.
                     Err(e) => format!("{{\"id\":\"{}\",\"kind\":\"parse_error\",\"error\":{{\"message\":\"cannot encode: {e}\"}}}}", ev.id).into_bytes(),
                 };
-                t.event_emitted(seq, lines);
-                encoded.push(EncodedEvent {
-                    seq,
-                    time_ms: ev.time_ms,
-                    json: Bytes::from(json),
-                });
+                let alert = ev.has_alerts();
+                let targets = self
+                    .sinks
+                    .iter()
+                    .filter(|s| alert || !s.alerts_only)
+                    .count();
+                t.event_emitted_to(seq, lines, targets);
+                let json = Bytes::from(json);
+                encoded.push((
+                    EncodedEvent {
+                        seq,
+                        time_ms: ev.time_ms,
+                        json,
+                    },
+                    alert,
+                ));
             }
         }
         self.stats.events += encoded.len() as u64;
-        for ev in encoded {
-            for sink in &self.sinks {
+        for (ev, alert) in encoded {
+            for sink in self.sinks.iter().filter(|s| alert || !s.alerts_only) {
                 // Awaiting a full channel is the backpressure that stops the tailers.
-                sink.send(ev.clone()).await.map_err(|_| SinksGone)?;
+                sink.tx.send(ev.clone()).await.map_err(|_| SinksGone)?;
             }
         }
         Ok(())
