@@ -69,6 +69,8 @@ exit 0
 fn session_commands(hook: &Path) -> String {
     format!(
         r#"echo hello | tr a-z A-Z
+unset HISTFILE
+docker run --privileged -v /:/host alpine true
 claude "ls -la /tmp" "cat /etc/hostname | wc -c" "sh -c 'id; uname -r'"
 printf '%s\n' '{{"session_id":"{AGENT}","hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{{"command":"rm -rf /srv/data","description":"x"}},"tool_use_id":"toolu_01DENIEDONLY1"}}' | /bin/sh -c {hook}
 exit
@@ -254,6 +256,43 @@ fn a_live_ssm_session_with_agent_tool_calls_is_correlated() {
         dump()
     );
     assert_eq!(flagged[0]["agent"]["tool_use_id"], "toolu_01HOLDOUT0002");
+    let rules = |e: &Value| -> Vec<String> {
+        e["alerts"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x["rule"].as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert!(
+        rules(flagged[0]).contains(&"hook_bypass".to_string()),
+        "{}",
+        flagged[0]
+    );
+    // The builtin and the missing docker leave no execve: the history lines carry the alerts.
+    let history = of_kind(&events, "history");
+    let alerted = |command: &str, rule: &str| {
+        history
+            .iter()
+            .any(|h| h["history"]["command"] == command && rules(h).iter().any(|r| r == rule))
+    };
+    assert!(alerted("unset HISTFILE", "history_evasion"), "{}", dump());
+    assert!(
+        alerted(
+            "docker run --privileged -v /:/host alpine true",
+            "docker_privileged"
+        ),
+        "{}",
+        dump()
+    );
+    // Every verdict that denied got the hook_denied alert.
+    for v in of_kind(&events, "hook_verdict") {
+        if v["hook"]["decision"] == "deny" {
+            assert!(rules(v).contains(&"hook_denied".to_string()), "{v}");
+        }
+    }
     assert!(
         flagged[0]["kind"] == "audit" || flagged[0]["hook"]["decision"] == "deny",
         "{}",
