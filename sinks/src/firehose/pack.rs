@@ -220,7 +220,12 @@ fn close_gzip(
     out: &mut Vec<PackedRecord>,
 ) -> std::io::Result<()> {
     let range = record.lines.clone();
-    let data = record.encoder.finish()?;
+    let mut data = record.encoder.finish()?;
+    if data.len() > max {
+        // Each sync flush costs a few bytes: the same lines compressed in one go may fit. A lone
+        // line always does (it was kept only if it fits alone, or truncated to fit).
+        data = gzip_lines(&lines[range.clone()], level);
+    }
     if data.len() <= max || range.len() == 1 {
         out.push(PackedRecord {
             data: Bytes::from(data),
