@@ -14,6 +14,9 @@ command -v auditd >/dev/null 2>&1 || need+=(auditd)
 command -v rsyslogd >/dev/null 2>&1 || need+=(rsyslog)
 # The AWS sink tests run moto (a local AWS-protocol server) from a venv: python3 -m venv needs it.
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
+# tests/systemd_unit.rs: `systemd-analyze verify` and `security --offline` on the unit file. Both
+# work without systemd as PID 1; installing the package starts nothing and does not replace init.
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 if [ ${#need[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     step "installing ${need[*]}"
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}") \

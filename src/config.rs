@@ -238,13 +238,19 @@ impl Config {
 
     /// Parses and validates `text`; `path` names it in errors and resolves relative paths.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let mut cfg: Config = toml::from_str(text).map_err(|e| {
+        let cfg = Self::parse_unchecked(text, path).map_err(|e| {
             let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((0, 0));
             ConfigError(format!("{}:{line}:{col}: {}", path.display(), e.message()))
         })?;
-        let base = path.parent().unwrap_or(Path::new("."));
-        cfg.resolve_relative_paths(base);
         cfg.validate(path)?;
+        Ok(cfg)
+    }
+
+    /// The typed parse alone (relative paths resolved against `path`'s directory), without the
+    /// semantic checks of [`Config::problems`]; `auditrail validate` reports both separately.
+    pub fn parse_unchecked(text: &str, path: &Path) -> Result<Config, toml::de::Error> {
+        let mut cfg: Config = toml::from_str(text)?;
+        cfg.resolve_relative_paths(path.parent().unwrap_or(Path::new(".")));
         Ok(cfg)
     }
 
@@ -284,6 +290,24 @@ impl Config {
     }
 
     fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        let problems = self.problems();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            let p = path.display();
+            Err(ConfigError(
+                problems
+                    .iter()
+                    .map(|m| format!("{p}: {m}"))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            ))
+        }
+    }
+
+    /// Impossible or contradictory values, one sentence each starting with the key's dotted
+    /// path where there is one (empty when the configuration is usable).
+    pub fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
         let s = &self.sources;
         if s.audit.is_none() && s.syslog.is_none() && s.hooks.is_none() && s.syslog_socket.is_none()
@@ -351,18 +375,12 @@ impl Config {
         }
         problems.extend(self.alerts.problems());
         problems.extend(self.redaction.problems());
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            let p = path.display();
-            Err(ConfigError(
-                problems
-                    .iter()
-                    .map(|m| format!("{p}: {m}"))
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-            ))
-        }
+        // The alert sinks take the same keys; their messages name their own section.
+        let alerts = &self.sinks.alerts;
+        let alert_sink_problems = (alerts.firehose.iter().flat_map(|s| s.problems()))
+            .chain(alerts.cloudwatch.iter().flat_map(|s| s.problems()));
+        problems.extend(alert_sink_problems.map(|m| m.replacen("sinks.", "sinks.alerts.", 1)));
+        problems
     }
 
     /// The host name events carry.
@@ -384,7 +402,7 @@ impl Config {
 }
 
 /// 1-based line and column of byte `offset` in `text`.
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text.as_bytes()[..offset.min(text.len())];
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
     let col = before.iter().rev().take_while(|&&b| b != b'\n').count() + 1;

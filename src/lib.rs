@@ -19,4 +19,6 @@ pub mod pipeline;
 pub mod process;
 pub mod redact;
 pub mod source;
+pub mod systemd;
+pub mod validate;
 pub mod workload;

@@ -8,11 +8,11 @@ use clap::{Parser, Subcommand};
 use tracing::{error, info};
 
 use auditrail::config::Config;
+use auditrail::{hook_cmd, parse_cmd, pipeline, systemd, validate};
 
 /// See the `mimalloc` entry in Cargo.toml: a third of the process stage was glibc malloc/free.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use auditrail::{hook_cmd, parse_cmd, pipeline, systemd, validate};
 
 #[derive(Parser)]
 #[command(

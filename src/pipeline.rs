@@ -270,6 +270,14 @@ pub async fn run(
         sources = source_tasks.len(),
         "pipeline running"
     );
+    let running = format!(
+        "running: {} sources, {} sinks",
+        source_tasks.len(),
+        sink_tasks.len()
+    );
+    crate::systemd::ready(&running);
+    // Pinged only from this loop's tick (see `crate::systemd`): a stuck loop stops the pings.
+    let mut watchdog = crate::systemd::Watchdog::from_env();
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let (mut tails_open, mut socket_open) = (true, cfg.sources.syslog_socket.is_some());
@@ -283,7 +291,14 @@ pub async fn run(
                 Some(m) => processor.on_socket_messages(m).await,
                 None => { socket_open = false; Ok(()) }
             },
-            _ = tick.tick() => processor.tick(Instant::now()).await,
+            _ = tick.tick() => {
+                let ticked = processor.tick(Instant::now()).await;
+                let stats = processor.stats();
+                watchdog.alive(Instant::now(), || {
+                    format!("{running}; {} lines, {} events", stats.lines, stats.events)
+                });
+                ticked
+            }
         };
         if let Err(e) = step {
             warn!("{e}; stopping");
