@@ -12,15 +12,7 @@ use common::*;
 #[test]
 fn alert_sinks_get_exactly_the_alert_events() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let input = dir.path().join("in");
-    let status = Command::new(auditrail_bin())
-        .args(["generate", "--seed", "5", "--size", "1MB", "--out"])
-        .arg(&input)
-        .stderr(std::process::Stdio::null())
-        .status()
-        .expect("generate");
-    assert!(status.success());
-    let log = input.join("audit.log");
+    let log = generate_workload(&dir.path().join("in"), 5, "1MB");
     let alerts_dir = dir.path().join("alerts");
     let extra = format!(
         "[sinks.alerts.local_dir]\ndir = {:?}\ncompression = \"none\"\n",

@@ -5,7 +5,6 @@
 mod common;
 
 use std::collections::{HashMap, HashSet};
-use std::process::Command;
 use std::time::Duration;
 
 use common::*;
@@ -60,15 +59,7 @@ impl Rng {
 #[test]
 fn sigkill_at_random_moments_loses_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let input = dir.path().join("in");
-    let status = Command::new(auditrail_bin())
-        .args(["generate", "--seed", "11", "--size", "6MB", "--out"])
-        .arg(&input)
-        .stderr(std::process::Stdio::null())
-        .status()
-        .expect("generate");
-    assert!(status.success());
-    let log = input.join("audit.log");
+    let log = generate_workload(&dir.path().join("in"), 11, "6MB");
     let bytes = std::fs::read(&log).expect("read log");
     let size = bytes.len() as u64;
     let serials = input_serials(&bytes);

@@ -12,6 +12,25 @@ pub fn auditrail_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_auditrail"))
 }
 
+/// Writes a generated workload (`auditrail generate`) into `out`; returns its `audit.log`.
+pub fn generate_workload(out: &Path, seed: u64, size: &str) -> PathBuf {
+    let status = Command::new(auditrail_bin())
+        .args([
+            "generate",
+            "--seed",
+            &seed.to_string(),
+            "--size",
+            size,
+            "--out",
+        ])
+        .arg(out)
+        .stderr(Stdio::null())
+        .status()
+        .expect("run auditrail generate");
+    assert!(status.success(), "auditrail generate failed");
+    out.join("audit.log")
+}
+
 /// Starts `auditrail run --config CONFIG`, stderr to `log` (appended).
 pub fn spawn_daemon(config: &Path, log: &Path) -> Child {
     let log = std::fs::OpenOptions::new()
